@@ -1,0 +1,111 @@
+"""The whole path on the lab: sshd login nodes -> modules -> filters -> POST -> what the stand-in stored."""
+import os
+
+import pytest
+
+import lab
+from pbssim.expected import expected_payload
+from pbssim.model import build_cluster
+
+pytestmark = pytest.mark.lab
+
+PBS_FIELDS_DERECHO = [
+    "cpu_nodes_total", "cpu_nodes_available", "cpu_nodes_down", "cpu_nodes_reserved",
+    "gpu_nodes_total", "gpu_nodes_available", "gpu_nodes_down", "gpu_nodes_reserved",
+    "cpu_cores_total", "cpu_cores_allocated", "cpu_cores_idle", "cpu_utilization_percent",
+    "gpu_count_total", "gpu_count_allocated", "gpu_count_idle", "gpu_utilization_percent",
+    "memory_total_gb", "memory_allocated_gb", "memory_utilization_percent",
+    "running_jobs", "pending_jobs", "held_jobs", "active_users",
+]
+PBS_FIELDS_CASPER = PBS_FIELDS_DERECHO + [
+    "viz_nodes_total", "viz_nodes_available", "viz_nodes_down", "viz_nodes_reserved",
+    "viz_count_total", "viz_count_allocated", "viz_count_idle", "viz_utilization_percent",
+]
+
+
+def cluster_for(running_lab, system):
+    conf = lab.read_pbssim_config()["systems"][system]
+    return build_cluster(system, seed=conf["seed"], scale=conf["scale"], jobs=conf.get("jobs"))
+
+
+def assert_matches_simulator(running_lab, system, stored):
+    expected = expected_payload(cluster_for(running_lab, system))
+    fields = PBS_FIELDS_CASPER if system == "casper" else PBS_FIELDS_DERECHO
+    assert {k: stored[k] for k in fields} == {k: expected[k] for k in fields}
+    for key in ("queues", "user_project_queues"):
+        assert stored[key] == expected[key], key
+    if system == "casper":
+        assert stored["node_types"] == expected["node_types"]
+    return expected
+
+
+@pytest.mark.compat
+def test_both_systems_posted_and_equal_to_simulator_state(lab_env):
+    run = lab_env.playbook()
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    for system, hosts in (("derecho", 8), ("casper", 3)):
+        snaps = lab_env.snapshots(system)
+        assert len(snaps) == 1, system
+        stored = snaps[0]
+        assert_matches_simulator(lab_env, system, stored)
+        logins = {n["node_name"]: n for n in stored["login_nodes"]}
+        assert len(logins) == hosts
+        for node in logins.values():
+            assert node["available"] is True and node["degraded"] is False
+            assert node["num_cpus"] == os.sysconf("SC_NPROCESSORS_CONF")
+            assert node["load_1min"] is not None and node["load_1min"] >= 0
+    derecho_logins = {n["node_name"]: n["node_type"] for n in lab_env.snapshots("derecho")[0]["login_nodes"]}
+    assert derecho_logins["derecho3"] == derecho_logins["derecho7"] == "gpu"
+    assert derecho_logins["derecho1"] == "cpu"
+    assert "derecho snapshot" in run.stdout and "casper snapshot" in run.stdout and "HTTP 201" in run.stdout
+
+
+def test_stored_derecho_totals_equal_simulator_totals(lab_env):
+    """Issue acceptance: node, core, GPU and job totals of the stored Derecho snapshot."""
+    run = lab_env.playbook("-l", "derecho")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert lab_env.snapshots("casper") == []
+    stored = lab_env.snapshots("derecho")[0]
+    cluster = cluster_for(lab_env, "derecho")
+    nodes = cluster.nodes
+    gpu_nodes = [n for n in nodes if n.ngpus > 0]
+    assert stored["cpu_nodes_total"] + stored["gpu_nodes_total"] == len(nodes)
+    assert stored["gpu_nodes_total"] == len(gpu_nodes)
+    assert stored["cpu_cores_total"] == sum(n.ncpus for n in nodes)
+    assert stored["gpu_count_total"] == sum(n.ngpus for n in gpu_nodes)
+    assert stored["running_jobs"] == sum(1 for j in cluster.jobs if j.state == "R")
+    assert stored["pending_jobs"] == sum(1 for j in cluster.jobs if j.state == "Q")
+    assert stored["held_jobs"] == sum(1 for j in cluster.jobs if j.state == "H")
+
+
+def test_check_mode_posts_nothing_and_writes_artifacts(lab_env):
+    run = lab_env.playbook("--check", "--diff")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert lab_env.snapshots("derecho") == [] and lab_env.snapshots("casper") == []
+    artifacts = sorted(p.name for p in (lab_env.state / "artifacts").iterdir())
+    assert "derecho-latest.json" in artifacts and "casper-latest.json" in artifacts
+    assert not any((lab_env.state / "spool").rglob("*.json"))
+
+
+def test_filesystems_are_measured_on_the_login_node(lab_env):
+    run = lab_env.playbook("-l", "casper")
+    assert run.returncode == 0, run.stdout[-4000:]
+    stored = lab_env.snapshots("casper")[0]
+    names = [f["filesystem_name"] for f in stored["filesystems"]]
+    assert names == sorted(["/glade/u/home", "/glade/u/apps", "/glade/work", "/glade/campaign"]) or \
+        sorted(names) == sorted(["/glade/u/home", "/glade/u/apps", "/glade/work", "/glade/campaign"])
+    st = os.statvfs(str(lab_env.state / "glade" / "work"))
+    size_tib = round(st.f_blocks * st.f_frsize / 1024 ** 4, 2)
+    fs = {f["filesystem_name"]: f for f in stored["filesystems"]}["/glade/work"]
+    assert fs["available"] is True and fs["capacity_tb"] == size_tib
+    assert fs["capacity_inodes"] == float(st.f_files)
+
+
+def test_stopping_the_lab_leaves_no_process_behind(lab_env):
+    run = lab_env.playbook("-l", "crlogin1")
+    assert run.returncode == 0, run.stdout[-4000:]
+    lab.stop()
+    try:
+        assert lab.lab_processes() == set()
+    finally:
+        lab.start(seed=lab_env.info["seed"], scale=lab_env.info["scale"])
