@@ -17,7 +17,7 @@ fields = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fields)
 
 # Sources whose failure means the system is not posted: the server would store their counters as 0.
-REQUIRED_SOURCES = (("pbs_nodes", "node query (pbsnodes)"), ("pbs_jobs", "job query (qstat -f)"))
+REQUIRED_SOURCES = (("pbs_collect_nodes", "node query (pbsnodes)"), ("pbs_collect_jobs", "job query (qstat -f)"))
 
 
 def _get(hostvars, host, name):
@@ -58,7 +58,7 @@ def sam_scope(systems, groups, play_hosts_all):
 def sam_first_answering(hosts, hostvars, play_hosts_all):
     """The first of hosts whose login probe succeeded, or '' when none did."""
     for host in hosts:
-        if host in play_hosts_all and _failure(_get(hostvars, host, "login_probe")) is None:
+        if host in play_hosts_all and _failure(_get(hostvars, host, "login_probe_result")) is None:
             return host
     return ""
 
@@ -66,7 +66,7 @@ def sam_first_answering(hosts, hostvars, play_hosts_all):
 def _login_probes(system, hosts, hostvars):
     probes = []
     for host in hosts:
-        result = _get(hostvars, host, "login_probe")
+        result = _get(hostvars, host, "login_probe_result")
         entry = {"node_name": host, "result": None, "error": _failure(result)}
         if entry["error"] is None:
             entry["result"] = result
@@ -79,7 +79,7 @@ def _login_probes(system, hosts, hostvars):
 
 def _snapshot(system, hosts, hostvars, schema):
     first = hosts[0]
-    reader = _get(hostvars, first, "pbs_reader") or ""
+    reader = _get(hostvars, first, "pbs_collect_reader") or ""
     snap = {"system": system, "reader": reader or None, "payload": None, "errors": [], "degraded": [], "parse": {}}
     if not reader:
         snap["errors"].append("no login node of %s answered (%s)" % (system, ", ".join(hosts)))
@@ -91,9 +91,9 @@ def _snapshot(system, hosts, hostvars, schema):
     if snap["errors"]:
         return snap
 
-    nodes = _get(hostvars, reader, "pbs_nodes")
-    jobs = _get(hostvars, reader, "pbs_jobs")
-    for var in ("pbs_nodes", "pbs_jobs", "pbs_queues"):
+    nodes = _get(hostvars, reader, "pbs_collect_nodes")
+    jobs = _get(hostvars, reader, "pbs_collect_jobs")
+    for var in ("pbs_collect_nodes", "pbs_collect_jobs", "pbs_collect_queues"):
         report = (_get(hostvars, reader, var) or {}).get("parse") or {}
         if report.get("skipped_records") or any((report.get("repairs") or {}).values()):
             snap["parse"][var] = report
@@ -105,7 +105,7 @@ def _snapshot(system, hosts, hostvars, schema):
         if not entry.get("available", True):
             snap["degraded"].append("login node %s unavailable" % entry["node_name"])
 
-    usage = _get(hostvars, reader, "filesystem_usage")
+    usage = _get(hostvars, reader, "pbs_collect_filesystems")
     why = _failure(usage)
     if why:
         configured = _get(hostvars, reader, "sam_filesystems") or []
@@ -117,13 +117,13 @@ def _snapshot(system, hosts, hostvars, schema):
             snap["degraded"].append("filesystem %s: %s" % (fs.get("name"), fs.get("error")))
 
     # Left out rather than sent empty: the server keeps the last roster and shows reservations for 30 minutes.
-    queues = _get(hostvars, reader, "pbs_queues")
+    queues = _get(hostvars, reader, "pbs_collect_queues")
     why = _failure(queues)
     if why:
         snap["degraded"].append("queue roster not sent: %s" % why)
     else:
         payload["queue_definitions"] = fields.sam_queue_definitions(queues)
-    resv = _get(hostvars, reader, "pbs_reservations")
+    resv = _get(hostvars, reader, "pbs_collect_reservations")
     why = _failure(resv)
     if why:
         snap["degraded"].append("reservations not sent: %s" % why)

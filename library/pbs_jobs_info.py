@@ -103,7 +103,7 @@ def main():
     args = ["-f", "-t", "-F", "json"] if module.params["subjobs"] else ["-f", "-F", "json"]
     collected_at, header, records, report, argv = run_pbs_json(module, "qstat", args, "Jobs", server_style="destination")
     result = dict(changed=False, collected_at=collected_at, cmd=argv, parse=report)
-    result.update(summarize_jobs(header, records))
+    result.update(summarize_jobs(header, records, report))
     module.exit_json(**result)
 
 

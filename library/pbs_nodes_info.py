@@ -102,7 +102,7 @@ def main():
     collected_at, header, records, report, argv = run_pbs_json(
         module, "pbsnodes", ["-a", "-F", "json"], "nodes", server_style="option")
     result = dict(changed=False, collected_at=collected_at, cmd=argv, parse=report)
-    result.update(summarize_nodes(header, records))
+    result.update(summarize_nodes(header, records, report))
     module.exit_json(**result)
 
 

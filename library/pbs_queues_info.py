@@ -74,7 +74,7 @@ def main():
     collected_at, header, records, report, argv = run_pbs_json(
         module, "qstat", ["-Q", "-f", "-F", "json"], "Queue", server_style="destination")
     result = dict(changed=False, collected_at=collected_at, cmd=argv, parse=report)
-    result.update(summarize_queues(header, records))
+    result.update(summarize_queues(header, records, report))
     module.exit_json(**result)
 
 

@@ -140,7 +140,7 @@ import json
 import os
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 try:
     from urllib.parse import urlsplit
@@ -279,7 +279,7 @@ class Spool(object):
 
     def prune(self, max_age_days, max_files):
         dropped = []
-        cutoff = datetime.utcnow() - timedelta(days=max_age_days)
+        cutoff = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=max_age_days)
         files = self.pending()
         for fname in files:
             try:
@@ -294,6 +294,10 @@ class Spool(object):
             self.remove(fname)
             dropped.append({"file": fname, "reason": "more than %d snapshots spooled" % max_files})
         return dropped
+
+    def close(self):
+        fcntl.flock(self.lock_handle, fcntl.LOCK_UN)
+        self.lock_handle.close()
 
     def remember_delivered(self, payload):
         self.write_atomic(self.last, json.dumps(payload, sort_keys=True))
@@ -379,11 +383,19 @@ def main():
     if module.check_mode:
         run_check_mode(module)
 
+    spool = Spool(module.params["spool_dir"], module.params["system"]) if module.params["spool_dir"] else None
+    try:
+        deliver(module, spool)
+    finally:
+        if spool:
+            spool.close()
+
+
+def deliver(module, spool):
     p = module.params
     poster = Poster(module)
     payload = p["payload"]
     result = dict(changed=False, status_code=None, response={}, delivered=[], spooled=0, dead_lettered=[], dropped=[])
-    spool = Spool(p["spool_dir"], p["system"]) if p["spool_dir"] else None
     before = spool.last_delivered() if spool else None
 
     blocked = None  # an outcome that stops delivery of anything newer (API down, auth refused)
