@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from repo_paths import REPO
 
 MODULES = sorted(p.stem for p in (REPO / "library").glob("*.py"))
 BIN = os.path.dirname(sys.executable)

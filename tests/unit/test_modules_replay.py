@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SAMPLES
+from repo_paths import REPO, SAMPLES
 
 CASES = yaml.safe_load((REPO / "tests" / "fixtures" / "modules" / "cases.yml").read_text())
 

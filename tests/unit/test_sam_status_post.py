@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO
+from repo_paths import REPO
 from sam_api import store
 from test_modules_replay import run_module
 
