@@ -129,7 +129,7 @@ def _snapshot(system, hosts, hostvars, schema):
         snap["degraded"].append("reservations not sent: %s" % why)
     else:
         payload["reservations"] = fields.sam_reservations(resv)
-        for skipped in resv.get("skipped") or []:
+        for skipped in resv.get("unreadable") or []:
             snap["degraded"].append("reservation %s skipped: %s" % (skipped.get("resv_id"), skipped.get("reason")))
     snap["payload"] = payload
     return snap

@@ -13,7 +13,7 @@ description:
     id, start and end, node count and partition.
   - C(pbs_rstat) prints times in the login node's local time without a zone; they are read in
     O(timezone) (DST-aware) and returned as naive-UTC ISO strings, the SAM API's convention.
-  - A reservation whose times cannot be read is listed in RV(skipped) with the reason, not dropped silently.
+  - A reservation whose times cannot be read is listed in RV(unreadable) with the reason, not dropped silently.
 version_added: "1.0.0"
 author: SAM collectors team
 options:
@@ -68,7 +68,7 @@ reservations:
   sample:
     - {resv_id: R416808.casper-pbs, reservation_name: maint, start_time: "2026-03-08T08:00:00",
        end_time: "2026-03-08T20:00:00", node_count: 4, partition: pbs-default, state: RESV_CONFIRMED}
-skipped:
+unreadable:
   description: Reservations that could not be read, with the reason.
   returned: success
   type: list

@@ -74,7 +74,7 @@ def run_argv(argv, timeout, env_extra=None):
         deadline = time.time() + 2
         while time.time() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        raise CommandTimeout("%s did not finish within %s s and was killed" % (argv[0], timeout))
+        raise CommandTimeout("%s did not finish within %s s and was killed" % (os.path.basename(argv[0]), timeout))
     return proc.returncode, out, err.decode("utf-8", "replace").strip()
 
 

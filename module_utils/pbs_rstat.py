@@ -2,10 +2,10 @@
 """Parse ``pbs_rstat -f`` text (sam-api-contract §2.5). Target side, stdlib only, Python >= 3.9
 (zoneinfo; needs the system tz database or the tzdata package).
 
-Output: {"reservations": [...], "skipped": [...], "parse": <parse report>}
+Output: {"reservations": [...], "unreadable": [...], "parse": <parse report>}
   reservation: {"resv_id", "reservation_name", "start_time", "end_time", "node_count",
                 "partition", "state"}
-  skipped:     {"resv_id", "reason"}
+  unreadable:  {"resv_id", "reason"}
 
 * Blocks are split on blank lines (and on every "Resv ID:" line); "key = value" lines are split on
   the first " = " ("key =" with nothing after gives ""). Lines outside a "Resv ID:" block
@@ -158,4 +158,4 @@ def parse_rstat(text, timezone="America/Denver"):
                              "state": attrs.get("reserve_state") or None})
     if not reservations and not skipped and text.strip() and "Resv ID:" not in text:
         add_example(report, "no 'Resv ID:' block in the output")
-    return {"reservations": reservations, "skipped": skipped, "parse": report}
+    return {"reservations": reservations, "unreadable": skipped, "parse": report}

@@ -39,6 +39,19 @@ class Lab(object):
     def snapshots(self, system):
         return store.snapshots(str(self.db), system)
 
+    def roster(self, system):
+        return store.queue_roster(str(self.db), system)
+
+    def reservations(self, system):
+        return store.reservations(str(self.db), system)
+
+    def requests(self):
+        return store.request_log(str(self.db))
+
+    def faults(self, *entries):
+        import requests
+        requests.post(self.info["api"] + "/_lab/faults", json={"queue": list(entries)}, timeout=5).raise_for_status()
+
     def reset_api(self):
         lab.stop_api()
         lab.start_api(fresh_db=True)

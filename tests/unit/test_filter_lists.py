@@ -124,7 +124,7 @@ def test_reservations():
     assert out == [{"reservation_name": "weekly", "description": "S1.casper-pbs",
                     "start_time": "2026-12-07T15:00:00", "end_time": "2026-12-07T17:00:00",
                     "node_count": 2, "partition": None}]
-    assert F.sam_reservations({"reservations": [], "skipped": []}) == []
+    assert F.sam_reservations({"reservations": [], "unreadable": []}) == []
 
 
 @pytest.mark.parametrize("field", ["reservation_name", "start_time", "end_time"])

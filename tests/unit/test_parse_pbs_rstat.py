@@ -17,7 +17,7 @@ def block(resv_id, **attrs):
 def test_aurora_sample():
     out = parse_rstat((SAMPLES / "aurora-pbs_monitor__pbspro-2022.1.7__pbs_rstat-f.txt").read_text())
     res = out["reservations"]
-    assert len(res) == 7 and out["skipped"] == []
+    assert len(res) == 7 and out["unreadable"] == []
     assert res[0] == {"resv_id": "S6703362.aurora-pbs-0001.hostmgmt.cm.aurora.alcf.anl.gov",
                       "reservation_name": "HACC-DAOS-Dbg", "start_time": "2025-08-06T16:00:00",
                       "end_time": "2025-08-06T20:00:00", "node_count": 8200, "partition": "pbs-default",
@@ -35,7 +35,7 @@ def test_aurora_sample():
                                   "alcf-user-guides__pbspro-2022.1.x__pbs_rstat-default__edited-example.txt"])
 def test_short_form_is_not_read_as_reservations(name):
     out = parse_rstat((SAMPLES / name).read_text())
-    assert out["reservations"] == [] and out["skipped"] == []
+    assert out["reservations"] == [] and out["unreadable"] == []
     assert out["parse"]["examples"] == ["no 'Resv ID:' block in the output"]
 
 
@@ -87,7 +87,7 @@ def test_names_nodes_and_skips():
     assert by["R1.pbs"]["reservation_name"] == "R1" and by["R1.pbs"]["node_count"] == 3
     assert by["R4.pbs"]["node_count"] is None and by["R4.pbs"]["partition"] is None and by["R4.pbs"]["state"] is None
     assert by["R7.pbs"]["reservation_name"] == "a = b" and by["R7.pbs"]["node_count"] == 2
-    assert out["skipped"] == [{"resv_id": "R2.pbs", "reason": "no Reserve_Name"},
+    assert out["unreadable"] == [{"resv_id": "R2.pbs", "reason": "no Reserve_Name"},
                               {"resv_id": "R3.pbs", "reason": "unreadable reserve_start"},
                               {"resv_id": "R5.pbs", "reason": "Reserve_Name is NULL and there is no queue"}]
     assert out["parse"]["skipped_records"] == 3 and out["parse"]["repairs"]["junk_line"] == 1
@@ -95,7 +95,7 @@ def test_names_nodes_and_skips():
 
 def test_empty_output_means_no_reservations():
     out = parse_rstat("")
-    assert out["reservations"] == [] and out["skipped"] == [] and out["parse"]["examples"] == []
+    assert out["reservations"] == [] and out["unreadable"] == [] and out["parse"]["examples"] == []
 
 
 def test_unknown_time_zone_is_a_clear_lookup_error():
