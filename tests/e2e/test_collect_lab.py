@@ -1,4 +1,6 @@
 """The whole path on the lab: sshd login nodes -> modules -> filters -> POST -> what the stand-in stored."""
+import glob
+import json
 import os
 
 import pytest
@@ -78,13 +80,26 @@ def test_stored_derecho_totals_equal_simulator_totals(lab_env):
     assert stored["held_jobs"] == sum(1 for j in cluster.jobs if j.state == "H")
 
 
-def test_check_mode_posts_nothing_and_writes_artifacts(lab_env):
+def spool_listing(state):
+    spool = state / "spool"
+    return sorted((str(p.relative_to(spool)), p.stat().st_mtime_ns) for p in spool.rglob("*")) if spool.exists() else []
+
+
+def test_check_mode_posts_nothing_leaves_the_spool_and_writes_artifacts(lab_env):
+    lab.stop_api()
+    lab_env.playbook("-l", "derecho", "-e", "sam_api_retries=0")
+    lab.start_api()
+    spool_before = spool_listing(lab_env.state)
+    assert any(name.startswith("derecho/") for name, _ in spool_before)
     run = lab_env.playbook("--check", "--diff")
     assert run.returncode == 0, run.stdout[-4000:]
     assert lab_env.snapshots("derecho") == [] and lab_env.snapshots("casper") == []
-    artifacts = sorted(p.name for p in (lab_env.state / "artifacts").iterdir())
-    assert "derecho-latest.json" in artifacts and "casper-latest.json" in artifacts
-    assert not any((lab_env.state / "spool").rglob("*.json"))
+    assert lab_env.requests() == []
+    assert spool_listing(lab_env.state) == spool_before
+    for system in ("derecho", "casper"):
+        written = json.loads((lab_env.state / "artifacts" / ("%s-latest.json" % system)).read_text())
+        assert_matches_simulator(lab_env, system, written)
+    assert "Dry run: nothing posted" in run.stdout
 
 
 def test_filesystems_are_measured_on_the_login_node(lab_env):
@@ -107,5 +122,22 @@ def test_stopping_the_lab_leaves_no_process_behind(lab_env):
     lab.stop()
     try:
         assert lab.lab_processes() == set()
+    finally:
+        lab.start(seed=lab_env.info["seed"], scale=lab_env.info["scale"])
+
+
+def test_modules_run_on_a_python_3_9_target(lab_env):
+    """The login nodes' own Python may be as old as 3.9: the whole run works with it."""
+    found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9*/bin/python3.9"))) or \
+        [p for p in ("/usr/bin/python3.9", "/usr/local/bin/python3.9") if os.path.exists(p)]
+    assert found, "no Python 3.9 on this machine to stand in for an old login node"
+    lab.start(seed=lab_env.info["seed"], scale=lab_env.info["scale"], target_python=found[-1])
+    try:
+        run = lab_env.playbook()
+        assert run.returncode == 0, run.stdout[-4000:]
+        assert "python3.9" in (lab_env.state.parent.parent.parent / "inventory" / "lab" / "group_vars" / "all"
+                                / "zz_lab_generated.yml").read_text()
+        for system in ("derecho", "casper"):
+            assert_matches_simulator(lab_env, system, lab_env.snapshots(system)[0])
     finally:
         lab.start(seed=lab_env.info["seed"], scale=lab_env.info["scale"])
