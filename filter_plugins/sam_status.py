@@ -616,7 +616,8 @@ def sam_login_nodes(probes):
 _ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "$defs", "default",
                 "examples"}
 _KEYWORDS = {"$ref", "type", "required", "properties", "additionalProperties", "items",
-             "maxLength", "minLength", "pattern", "minimum", "enum", "x-unique-by"}
+             "maxLength", "minLength", "pattern", "minimum", "enum", "x-unique-by",
+             "x-collector-required"}
 _SCHEMA_VALUED = {"additionalProperties", "items"}
 
 
@@ -709,6 +710,10 @@ def _validate(value, schema, path, root, errors):
         for key in schema.get("required", ()):
             if key not in value:
                 errors.append("%s: required field missing" % _join(path, key))
+        for key in schema.get("x-collector-required", ()):
+            if key not in value:
+                errors.append("%s: missing; this collector always sends it (the server would store an omitted "
+                              "counter as 0 or a flag as its default)" % _join(path, key))
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
         for key in value:
@@ -752,7 +757,8 @@ def sam_validate(payload, schema, system):
     Returns the payload unchanged when it is valid; otherwise raises AnsibleFilterError
     "sam_validate: <system> payload invalid: <path>: <problem>; <path>: <problem>; ..." listing
     every violation.  Implements exactly: $ref (local), type, required, properties,
-    additionalProperties, items, maxLength, minLength, pattern, minimum, enum and x-unique-by.
+    additionalProperties, items, maxLength, minLength, pattern, minimum, enum, x-unique-by and
+    x-collector-required (fields the server treats as optional but this collector must always send).
     """
     filt = "sam_validate"
     system = _system(filt, system)

@@ -271,3 +271,18 @@ def test_x_unique_by_is_ours_only():
     p["queues"].append(dict(p["queues"][0]))
     assert not list(_std_validator("derecho").iter_errors(p))
     refused(p)
+
+
+payload_of = payload
+
+
+def test_collector_required_counter_missing_is_refused_before_sending():
+    """The server stores an omitted counter as 0: the collector refuses to omit one."""
+    import copy
+    payload = copy.deepcopy(payload_of("derecho"))
+    del payload["running_jobs"]
+    del payload["login_nodes"][0]["available"]
+    with pytest.raises(AnsibleFilterError) as err:
+        F.sam_validate(payload, SCHEMA, "derecho")
+    assert "running_jobs: missing; this collector always sends it" in str(err.value)
+    assert "login_nodes[0].available: missing" in str(err.value)
