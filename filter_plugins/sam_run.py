@@ -193,6 +193,12 @@ def sam_run_summary(snapshots, post_results):
                 entry["status_id"] = (res.get("response") or {}).get("status_id")
             if res.get("artifact"):
                 entry["artifact"] = res["artifact"]
+            replayed = [t for t in res.get("delivered") or [] if t != payload["timestamp"]]
+            if replayed:
+                entry["replayed_from_spool"] = replayed
+            for key in ("spooled", "dead_lettered", "dropped"):
+                if res.get(key):
+                    entry["spool_" + key if key != "spooled" else "waiting_in_spool"] = res[key]
         if snap.get("degraded"):
             entry["degraded"] = snap["degraded"]
         if snap.get("parse"):

@@ -26,8 +26,9 @@ PBS_FIELDS_CASPER = PBS_FIELDS_DERECHO + [
 
 
 def cluster_for(running_lab, system):
-    conf = lab.read_pbssim_config()["systems"][system]
-    return build_cluster(system, seed=conf["seed"], scale=conf["scale"], jobs=conf.get("jobs"))
+    config = lab.read_pbssim_config()
+    conf = config["systems"][system]
+    return build_cluster(system, seed=conf["seed"], scale=conf["scale"], jobs=conf.get("jobs"), now=config["now"])
 
 
 def assert_matches_simulator(running_lab, system, stored):
@@ -49,7 +50,13 @@ def test_both_systems_posted_and_equal_to_simulator_state(lab_env):
         snaps = lab_env.snapshots(system)
         assert len(snaps) == 1, system
         stored = snaps[0]
-        assert_matches_simulator(lab_env, system, stored)
+        expected = assert_matches_simulator(lab_env, system, stored)
+        roster = {q["queue_name"]: q["queue_type"] for q in lab_env.roster(system) if q["last_defined_at"]}
+        assert roster == {d["queue_name"]: d["queue_type"] for d in expected["queue_definitions"]}
+        fields = ("reservation_name", "description", "start_time", "end_time", "node_count", "partition")
+        resv = sorted(tuple(r[k] for k in fields) for r in lab_env.reservations(system))
+        assert resv == sorted(tuple(r[k] for k in fields) for r in expected["reservations"])
+        assert len(resv) >= 3
         logins = {n["node_name"]: n for n in stored["login_nodes"]}
         assert len(logins) == hosts
         for node in logins.values():
@@ -141,3 +148,33 @@ def test_modules_run_on_a_python_3_9_target(lab_env):
             assert_matches_simulator(lab_env, system, lab_env.snapshots(system)[0])
     finally:
         lab.start(seed=lab_env.info["seed"], scale=lab_env.info["scale"])
+
+
+def test_invalid_payload_is_refused_locally_and_nothing_is_sent(lab_env, tmp_path):
+    long_name = "/glade/" + "x" * 40
+    extra = tmp_path / "bad.json"
+    extra.write_text(json.dumps({"sam_filesystems": [{"name": long_name, "path": str(lab_env.state / "glade" / "work")}]}))
+    run = lab_env.playbook("-e", "@%s" % extra)
+    assert run.returncode != 0
+    text = " ".join(run.stdout.split())
+    assert "derecho payload invalid: filesystems[0].filesystem_name: longer than 32 characters" in text
+    assert "casper payload invalid: filesystems[0].filesystem_name: longer than 32 characters" in text
+    assert lab_env.requests() == []
+
+
+def test_a_new_casper_node_type_is_a_group_vars_change(lab_env, tmp_path):
+    import yaml
+
+    rules = yaml.safe_load((lab.REPO / "inventory" / "production" / "group_vars" / "casper" / "node_types.yml").read_text())
+    rules["sam_node_type_rules"].insert(0, {"name": "jupyter-{ncpus}core", "category": "cpu",
+                                            "when": "contains(qlist, 'jhublogin')"})
+    extra = tmp_path / "rules.json"
+    extra.write_text(json.dumps(rules))
+    run = lab_env.playbook("-l", "casper", "-e", "@%s" % extra)
+    assert run.returncode == 0, run.stdout[-3000:]
+    types = {t["node_type"]: t for t in lab_env.snapshots("casper")[0]["node_types"]}
+    expected = {t["node_type"]: t for t in expected_payload(cluster_for(lab_env, "casper"))["node_types"]}
+    assert "jhublogin" in expected and "jhublogin" not in types
+    renamed = [name for name in types if name.startswith("jupyter-")]
+    assert len(renamed) == 1
+    assert dict(types[renamed[0]], node_type="jhublogin") == expected["jhublogin"]

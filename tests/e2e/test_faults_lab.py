@@ -96,17 +96,20 @@ def test_df_hanging_on_one_path_degrades_only_that_filesystem(lab_env):
     assert "filesystem /glade/campaign: df did not finish within" in " ".join(run.stdout.split())
 
 
-def test_api_down_for_two_runs_then_back_delivers_everything_in_order_once(lab_env):
+def test_api_outage_over_three_runs_then_back_delivers_everything_in_order_once(lab_env):
     lab.stop_api()
-    for _ in range(2):
+    for _ in range(3):
         run = lab_env.playbook("-e", "sam_api_retries=1 sam_api_backoff=0.1")
         assert run.returncode != 0 and "kept in the spool" in run.stdout
     lab.start_api()
     run = lab_env.playbook()
     assert run.returncode == 0, run.stdout[-3000:]
+    assert "replayed_from_spool" in run.stdout
     for system in ("derecho", "casper"):
         stamps = [s["timestamp"] for s in lab_env.snapshots(system)]
-        assert len(stamps) == 3 and stamps == sorted(stamps) and len(set(stamps)) == 3
+        assert len(stamps) == 4 and stamps == sorted(stamps) and len(set(stamps)) == 4
+        posts = [r for r in lab_env.requests() if r["system"] == system and r["status"] == 201]
+        assert len(posts) == 4
     assert not list((lab_env.state / "spool" / "derecho").glob("*.json"))
 
 

@@ -90,7 +90,8 @@ def _pbssim_config(seed, scale, jobs):
     for system, defaults in SYSTEM_DEFAULTS.items():
         systems[system] = dict(defaults, seed=seed, scale=scale, jobs=jobs.get(system))
     hosts = {name: {"system": h["system"]} for name, h in lab_hosts().items()}
-    config = {"now": None, "systems": systems, "hosts": hosts, "faults": {}}
+    # A fixed "now" keeps the cluster's clock-derived state (reservation times) the same for the lab's life.
+    config = {"now": int(time.time() // 3600 * 3600), "systems": systems, "hosts": hosts, "faults": {}}
     write_pbssim_config(config)
     return config
 

@@ -39,6 +39,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from repo_paths import load_filter_plugin
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,17 +51,7 @@ SCHEMA_PATH = REPO / "roles" / "sam_payload" / "files" / "sam-status.schema.json
 RULES = REPO / "inventory" / "production" / "group_vars"
 
 
-def _load_filters():
-    name = "sam_status_filter_plugin"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "filter_plugins" / "sam_status.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-F = _load_filters()
+F = load_filter_plugin("sam_status")
 
 
 def _json(name):

@@ -1,21 +1,18 @@
 """The run-orchestration filters (filter_plugins/sam_run.py): scope, PBS reader election, what is posted
 and what is refused, distinct timestamps, and the summary."""
 import copy
-import importlib.util
 import json
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from repo_paths import REPO
+from repo_paths import REPO, load_filter_plugin
 
 pytestmark = pytest.mark.compat
 
 GOLDEN = REPO / "tests" / "fixtures" / "golden"
 SCHEMA = json.loads((REPO / "roles" / "sam_payload" / "files" / "sam-status.schema.json").read_text())
-_spec = importlib.util.spec_from_file_location("sam_run_under_test", str(REPO / "filter_plugins" / "sam_run.py"))
-R = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(R)
+R = load_filter_plugin("sam_run")
 
 
 def golden(name):

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from repo_paths import load_filter_plugin
+
 REPO = Path(__file__).resolve().parents[2]
 # Filters are controller code: also run on the Python 3.11 / ansible-core 2.19 fallback (make test-compat).
 pytestmark = pytest.mark.compat
@@ -15,17 +17,7 @@ GOLDEN = REPO / "tests" / "fixtures" / "golden"
 SCHEMA_PATH = REPO / "roles" / "sam_payload" / "files" / "sam-status.schema.json"
 
 
-def _load_filters():
-    name = "sam_status_filter_plugin"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "filter_plugins" / "sam_status.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-F = _load_filters()
+F = load_filter_plugin("sam_status")
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 
 
