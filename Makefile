@@ -6,10 +6,11 @@ VENV ?= .venv
 COMPAT_VENV ?= .venv-py311
 PY := $(VENV)/bin/python
 # Prefer a controller on Python >= 3.12 (supported ansible-core); fall back to 3.11 (ansible-core 2.19).
-PYTHON ?= $(shell for v in 3.13 3.12 3.11; do \
-	  p=$$(command -v python$$v 2>/dev/null || ls -d $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | tail -n1); \
-	  if [ -n "$$p" ] && "$$p" -c 'import venv' 2>/dev/null; then echo $$p; break; fi; done)
-COMPAT_PYTHON ?= $(shell command -v python3.11 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | tail -n1)
+# (pyenv shims exist for every installed version but run only the active ones, so each is tried.)
+find_python = $(shell for p in $$(ls -d $$HOME/.pyenv/versions/$(1)*/bin/python$(1) 2>/dev/null | sort -V -r) \
+	  $$(command -v python$(1) 2>/dev/null); do "$$p" -c 'import venv, ensurepip' 2>/dev/null && { echo $$p; break; }; done)
+PYTHON ?= $(or $(call find_python,3.12),$(call find_python,3.13),$(call find_python,3.11))
+COMPAT_PYTHON ?= $(call find_python,3.11)
 
 .PHONY: help setup sshd run collect lab-start lab-stop test test-primary test-compat lint clean
 
