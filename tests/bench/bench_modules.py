@@ -12,9 +12,17 @@ What it measures, per module (pbs_nodes_info, pbs_jobs_info, pbs_queues_info, pb
                  a fresh interpreter, ansible.module_utils, the PBS command as a child process, the
                  parse and reduction, the JSON on stdout (best and median of --repeat runs);
 * overhead s     module time minus simulator time: what the module itself costs (interpreter
-                 start-up, imports, reading and reducing the output, printing the result);
-* RSS MiB        peak resident memory of the module process itself (its own ru_maxrss, reported by
-                 the runner) and of the simulator process (ru_maxrss from wait4).
+                 start-up, imports, reading and reducing the output, printing the result). It is the
+                 difference of two wall times, so it is noisy when the simulator is slow or the
+                 machine is busy (it can even come out negative);
+* module CPU s   user + system CPU time of the module process alone, without the PBS command it
+                 ran (the runner's RUSAGE_SELF): the steadier measure of the module's own cost;
+* RSS MiB        peak resident memory of the module process itself (VmHWM of its own address
+                 space, reported by the runner) and of the simulator it ran (the runner's
+                 RUSAGE_CHILDREN ru_maxrss). Both are taken inside the module's process: Linux
+                 carries a process's peak across exec, so a process started by this script (which
+                 holds the whole raw output) would report this script's peak. For the same reason the
+                 simulator figure is never below the module's size when it started the command.
 
 Why: the collector must stay small and quick on a Derecho-sized cluster with tens of thousands of
 jobs. AWX drops a task result of 700,000 characters or more, so the modules reduce on the target;
@@ -78,7 +86,8 @@ MODULES = [
 ]
 
 # Runs one module in a fresh interpreter, as Ansible does on the target. argv: repo, module, args JSON.
-# Prints the module's JSON on stdout; its own peak RSS goes to stderr after a marker.
+# Prints the module's JSON on stdout; then, on stderr after a marker, its own peak RSS (KiB), the peak
+# RSS of the PBS command it ran (KiB) and its own CPU seconds. Python 3.9 compatible, like the modules.
 RUNNER = r"""
 import json, resource, sys
 repo, name, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -87,18 +96,32 @@ ansible.module_utils.__path__.append(repo + "/module_utils")
 sys.path.insert(0, repo + "/library")
 from ansible.module_utils.testing import patch_module_args
 module = __import__(name)
+
+
+def own_peak_kb():
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 try:
     with patch_module_args(args):
         module.main()
 finally:
     sys.stdout.flush()
-    sys.stderr.write("\nbench-maxrss-kb %d\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    sys.stderr.write("\nbench-usage %d %d %.6f\n" % (own_peak_kb(), kids.ru_maxrss, me.ru_utime + me.ru_stime))
 """
 
 # What --python must be able to import; also the start-up baseline that is timed.
 PROBE = "import sys, ansible.module_utils.basic, ansible.module_utils.testing; print(sys.version.split()[0])"
 
-RSS_MARK = "bench-maxrss-kb "
+USAGE_MARK = "bench-usage "
 
 
 def parse_args(argv=None):
@@ -159,30 +182,18 @@ def write_setup(workdir, args):
 
 
 def run_timed(argv, env, cwd):
-    """Run argv to completion; return (seconds, rc, stdout bytes, stderr text, child ru_maxrss KiB).
-
-    stderr goes to a file so a large stdout can be read to the end without a pipe deadlock; wait4
-    gives this child's own rusage (for a module process it also covers the simulator it waited for,
-    which is why the module's own RSS is taken from the runner instead).
-    """
-    with tempfile.TemporaryFile() as errfile:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errfile,
-                                env=env, cwd=cwd)
-        out = proc.stdout.read()
-        proc.stdout.close()
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        errfile.seek(0)
-        err = errfile.read().decode("utf-8", "replace")
-    return seconds, proc.returncode, out, err, usage.ru_maxrss
+    """Run argv to completion; return (wall seconds, rc, stdout bytes, stderr text)."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env, cwd=cwd)
+    seconds = time.perf_counter() - start
+    return seconds, proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
 
 
 def probe_python(python, env, cwd):
     """(version, None) when `python` can import ansible.module_utils, else (None, reason)."""
     try:
-        _s, rc, out, err, _rss = run_timed([python, "-c", PROBE], env, cwd)
+        _s, rc, out, err = run_timed([python, "-c", PROBE], env, cwd)
     except OSError as exc:
         return None, str(exc)
     if rc != 0:
@@ -200,23 +211,26 @@ def bench_module(spec, args, pbs_exec, env, cwd, timezone):
     sim_env = dict(env, LC_ALL="C", LANG="C", LANGUAGE="C")  # as module_utils/pbs_command.run_argv
     module_argv = [args.python, "-c", RUNNER, REPO, name, json.dumps(module_args)]
 
-    row = {"module": name, "command": " ".join([command] + cmd_args), "sim": [], "module_s": [],
+    row = {"module": name, "command": " ".join([command] + cmd_args), "sim": [], "module_s": [], "cpu": [],
            "raw_bytes": None, "result_chars": 0, "module_rss_kb": 0, "sim_rss_kb": 0,
            "read": None, "returned": None, "error": None}
     for _ in range(args.repeat):  # interleaved, so drift in machine load hits both alike
-        seconds, rc, out, err, rss = run_timed(sim_argv, sim_env, cwd)
+        seconds, rc, out, err = run_timed(sim_argv, sim_env, cwd)
         if rc != 0:
             row["error"] = "simulator exited %d: %s" % (rc, err.strip()[-300:])
             return row
         row["sim"].append(seconds)
         row["raw_bytes"] = len(out)
-        row["sim_rss_kb"] = max(row["sim_rss_kb"], rss)
+        del out  # 141 MB at 50,000 jobs; not needed any more
 
-        seconds, rc, out, err, _rss = run_timed(module_argv, env, cwd)
+        seconds, rc, out, err = run_timed(module_argv, env, cwd)
         row["module_s"].append(seconds)
         for line in err.splitlines():
-            if line.startswith(RSS_MARK):
-                row["module_rss_kb"] = max(row["module_rss_kb"], int(line[len(RSS_MARK):]))
+            if line.startswith(USAGE_MARK):
+                own_kb, child_kb, cpu = line[len(USAGE_MARK):].split()
+                row["module_rss_kb"] = max(row["module_rss_kb"], int(own_kb))
+                row["sim_rss_kb"] = max(row["sim_rss_kb"], int(child_kb))
+                row["cpu"].append(float(cpu))
         text = out.decode("utf-8", "replace").strip()
         try:
             result = json.loads(text)
@@ -241,7 +255,8 @@ def fmt_int(value):
 
 def print_table(rows):
     header = ["module", "command", "read", "returned", "raw bytes", "result chars",
-              "sim s best/med", "module s best/med", "overhead s best/med", "RSS MiB mod/sim"]
+              "sim s best/med", "module s best/med", "overhead s best/med", "module CPU s best/med",
+              "RSS MiB mod/sim"]
     lines = [header]
     for r in rows:
         overhead = "-"
@@ -250,7 +265,7 @@ def print_table(rows):
                                         statistics.median(r["module_s"]) - statistics.median(r["sim"]))
         lines.append([r["module"], r["command"], fmt_int(r["read"]), fmt_int(r["returned"]),
                       fmt_int(r["raw_bytes"]), fmt_int(r["result_chars"] or None),
-                      fmt_s(r["sim"]), fmt_s(r["module_s"]), overhead,
+                      fmt_s(r["sim"]), fmt_s(r["module_s"]), overhead, fmt_s(r["cpu"]),
                       "%.0f / %.0f" % (r["module_rss_kb"] / 1024.0, r["sim_rss_kb"] / 1024.0)])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     for n, line in enumerate(lines):
