@@ -389,7 +389,8 @@ def sam_node_fields(nodes_result, node_type_rules, system):
 def sam_job_fields(jobs_result):
     """Job fields of a Derecho/Casper payload (contract 1.4, 1.5 queues/user_project_queues, 2.3).
 
-    jobs_result  the pbs_jobs_info module result (rows + queue_nodes_allocated).
+    jobs_result  the pbs_jobs_info module result (rows + queue_nodes_allocated); rows are dicts, or
+                 value lists named by row_fields as the module ships them.
 
     Returns {running_jobs, pending_jobs, held_jobs, active_users, queues, user_project_queues}:
       - running/pending/held_jobs: sums over all rows (every user, including unknown owners);
@@ -404,6 +405,13 @@ def sam_job_fields(jobs_result):
     filt = "sam_job_fields"
     _mapping(filt, jobs_result, "jobs_result")
     rows = _list(filt, jobs_result, "rows", "")
+    if "row_fields" in jobs_result:
+        # The module ships rows as a table (row_fields + value lists) to keep its result small.
+        fields = _list(filt, jobs_result, "row_fields", "")
+        for i, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != len(fields):
+                _fail(filt, "rows[%d]" % i, "expected a list of %d values (row_fields), got %r" % (len(fields), row))
+        rows = [dict(zip(fields, row)) for row in rows]
     qna = jobs_result.get("queue_nodes_allocated") or {}
     _mapping(filt, qna, "queue_nodes_allocated")
     for q, v in qna.items():

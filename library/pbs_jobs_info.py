@@ -68,14 +68,23 @@ state_counts:
   returned: success
   type: dict
   sample: {R: 1250, Q: 500, H: 80, B: 4}
+row_fields:
+  description: Names of the values in each of RV(rows), in order.
+  returned: success
+  type: list
+  elements: str
+  sample: [username, project, queue, running_jobs, pending_jobs, held_jobs, cores_allocated, gpus_allocated,
+           nodes_allocated, cores_pending, gpus_pending, cores_held, gpus_held]
 rows:
   description:
-    - One row per (username, project, queue) over all listed jobs, in any state.
+    - One row per (username, project, queue) over all listed jobs, in any state, as a list of values
+      named by RV(row_fields) (a table rather than dicts keeps the result small).
     - C(username) and C(project) are null when PBS gave none; C(queue) is C(unknown) when missing.
     - Counters follow the SAM contract; C(nodes_allocated) counts distinct execution hosts of the row's running jobs.
   returned: success
   type: list
-  elements: dict
+  elements: list
+  sample: [[alice, UCSD0001, cpu, 2, 1, 0, 256, 0, 2, 128, 0, 0, 0]]
 queue_nodes_allocated:
   description: Distinct execution hosts of running jobs, per queue.
   returned: success
@@ -93,7 +102,7 @@ cmd:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.pbs_command import pbs_common_argument_spec, run_pbs_json
-from ansible.module_utils.pbs_jobs import summarize_jobs
+from ansible.module_utils.pbs_jobs import rows_as_table, summarize_jobs
 
 
 def main():
@@ -104,6 +113,7 @@ def main():
     collected_at, header, records, report, argv = run_pbs_json(module, "qstat", args, "Jobs", server_style="destination")
     result = dict(changed=False, collected_at=collected_at, cmd=argv, parse=report)
     result.update(summarize_jobs(header, records, report))
+    result.update(rows_as_table(result["rows"]))
     module.exit_json(**result)
 
 

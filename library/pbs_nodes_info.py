@@ -13,7 +13,8 @@ description:
     known bugs of PBS's JSON writer.
   - Nodes with identical hardware, state and queue list are returned as one group with summed
     C(resources_assigned), so the result stays small at any cluster size.
-  - A failed, empty or unreadable listing fails the task; it is never reported as zero nodes.
+  - A failed, empty or unreadable listing, or one that lists no node at all, fails the task; it is
+    never reported as zero nodes.
 version_added: "1.0.0"
 author: SAM collectors team
 options:
@@ -103,6 +104,11 @@ def main():
         module, "pbsnodes", ["-a", "-F", "json"], "nodes", server_style="option")
     result = dict(changed=False, collected_at=collected_at, cmd=argv, parse=report)
     result.update(summarize_nodes(header, records, report))
+    if not result["node_count"]:
+        # PBS answers `pbsnodes -a` on a server without nodes with an error, so an empty listing is
+        # a broken answer; posting it would show every node of the system as gone.
+        module.fail_json(msg="pbsnodes listed no nodes (%s); refusing to report an empty cluster" % (
+            "no nodes container in its JSON" if report.get("container_missing") else "empty nodes container"), **result)
     module.exit_json(**result)
 
 

@@ -89,3 +89,12 @@ def _row_sort_key(row):
 
 def _text_or_none(value):
     return value if value is None or isinstance(value, str) else to_text(value)
+
+
+ROW_FIELDS = ("username", "project", "queue") + _COUNTERS
+
+
+def rows_as_table(rows):
+    """Rows as one field list plus one list of values per row: the same data in less than half the
+    characters, so the module result stays under AWX's 700,000-character limit at 50,000+ jobs."""
+    return {"row_fields": list(ROW_FIELDS), "rows": [[row[f] for f in ROW_FIELDS] for row in rows]}

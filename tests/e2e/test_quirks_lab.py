@@ -30,7 +30,9 @@ def run_with(lab_env, system, host, fault_by_command):
 
 @pytest.mark.parametrize("quirk", sorted(QUIRKS))
 def test_each_quirk_still_gives_correct_counts(lab_env, quirk):
-    faults = {cmd: {"quirks": [quirk]} for cmd in QUIRKS[quirk] if cmd in FAULT_KEYS}
+    # A node listing without its container is covered below: it must not be posted at all.
+    faults = {cmd: {"quirks": [quirk]} for cmd in QUIRKS[quirk]
+              if cmd in FAULT_KEYS and not (quirk == "missing_container" and cmd == "nodes")}
     run, stored, expected = run_with(lab_env, "derecho", "derecho1", faults)
     if "queues" in faults:
         roster = sorted(q["queue_name"] for q in lab_env.roster("derecho") if q["last_defined_at"])
@@ -50,3 +52,11 @@ def test_every_recoverable_quirk_at_once_with_stderr_noise(lab_env):
               for cmd in ("jobs", "nodes", "queues")}
     run, stored, expected = run_with(lab_env, "casper", "crlogin1", faults)
     assert "pbs_output_repairs" in run.stdout
+
+
+def test_node_listing_without_nodes_is_not_posted_as_an_empty_cluster(lab_env):
+    lab.set_fault("derecho1", "pbsnodes", quirks=["missing_container"])
+    run = lab_env.playbook("-l", "derecho1")
+    assert run.returncode != 0
+    assert "pbsnodes listed no nodes" in " ".join(run.stdout.split())
+    assert lab_env.snapshots("derecho") == []

@@ -109,3 +109,16 @@ def test_bad_result():
         F.sam_job_fields({"rows": None})
     with pytest.raises(AnsibleFilterError, match=r"sam_job_fields: queue_nodes_allocated.cpu"):
         F.sam_job_fields(jobs(row(), qna={"cpu": "2"}))
+
+
+def test_table_rows_as_the_module_ships_them_give_the_same_fields():
+    """pbs_jobs_info ships rows as row_fields + value lists; the result must equal the dict form."""
+    fields = ["username", "project", "queue"] + list(COUNTERS)
+    dict_rows = [row("alice", "P1", "cpu", running_jobs=2, cores_allocated=256, nodes_allocated=2),
+                 row("bob", None, "gpu", pending_jobs=1, gpus_pending=4)]
+    table = {"row_fields": fields, "rows": [[r[f] for f in fields] for r in dict_rows],
+             "queue_nodes_allocated": {"cpu": 2}}
+    assert F.sam_job_fields(table) == F.sam_job_fields({"rows": dict_rows, "queue_nodes_allocated": {"cpu": 2}})
+    table["rows"][1] = table["rows"][1][:-1]
+    with pytest.raises(AnsibleFilterError, match=r"sam_job_fields: rows\[1\]: expected a list of 13 values"):
+        F.sam_job_fields(table)
