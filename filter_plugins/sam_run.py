@@ -77,7 +77,7 @@ def _login_probes(system, hosts, hostvars):
     return probes
 
 
-def _snapshot(system, hosts, hostvars, schema):
+def _snapshot(system, hosts, hostvars):
     first = hosts[0]
     reader = _get(hostvars, first, "pbs_collect_reader") or ""
     snap = {"system": system, "reader": reader or None, "payload": None, "errors": [], "degraded": [], "parse": {}}
@@ -147,7 +147,7 @@ def sam_snapshots(scope, hostvars, schema):
     snaps = []
     used = set()
     for system, hosts in scope.items():
-        snap = _snapshot(system, hosts, hostvars, schema)
+        snap = _snapshot(system, hosts, hostvars)
         payload = snap["payload"]
         if payload is not None:
             stamp = datetime.datetime.fromisoformat(payload["timestamp"])

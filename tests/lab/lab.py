@@ -342,14 +342,9 @@ def lab_processes():
 
 
 def stop():
+    """Stop every lab process: sshd listeners and their sessions, the stand-in, lingering ssh clients."""
     run = STATE / "run"
-    pids = set()
-    if run.exists():
-        for pidfile in run.glob("*.pid"):
-            pids |= _pids_of(pidfile)
-    if STATE.exists() or pids:
-        pids |= lab_processes() if (INVENTORY / "hosts.yml").exists() else set()
-    _terminate(pids)
+    _terminate(lab_processes())
     if run.exists():
         for pidfile in run.glob("*.pid"):
             pidfile.unlink()
