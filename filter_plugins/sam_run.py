@@ -168,8 +168,8 @@ def sam_run_summary(snapshots, post_results):
     """One entry per system: what was posted (with the API's answer) or why not, and what was degraded."""
     posted = {}
     for res in (post_results or {}).get("results", []):
-        item = res.get("item") or {}
-        posted[item.get("system")] = res
+        item = res.get("item")
+        posted[item.get("system") if isinstance(item, dict) else item] = res
     summary = []
     for snap in snapshots:
         system = snap["system"]

@@ -137,7 +137,7 @@ def test_invalid_payload_is_refused_with_the_field_path():
 def test_summary_names_outcome_per_system():
     scope, hv = scope_and_hostvars(pbs_collect_jobs={"failed": True, "msg": "boom"})
     snaps = R.sam_snapshots(scope, hv, SCHEMA)
-    post = {"results": [{"item": {"system": "derecho"}, "status_code": 201, "msg": "derecho snapshot delivered (HTTP 201)",
+    post = {"results": [{"item": "derecho", "status_code": 201, "msg": "derecho snapshot delivered (HTTP 201)",
                          "response": {"status_id": 7}}]}
     d, c = R.sam_run_summary(snaps, post)
     assert d["posted"] is True and d["status_id"] == 7
