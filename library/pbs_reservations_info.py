@@ -81,8 +81,7 @@ cmd:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pbs_command import (CommandTimeout, pbs_common_argument_spec, resolve_pbs_command,
-                                              run_argv, stderr_tail, utc_now_iso)
+from ansible.module_utils.pbs_command import pbs_common_argument_spec, run_pbs, stderr_tail
 from ansible.module_utils.pbs_rstat import parse_rstat
 
 
@@ -90,20 +89,13 @@ def main():
     spec = pbs_common_argument_spec()
     spec.update(timezone=dict(type="str", default="America/Denver"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    argv = [resolve_pbs_command(module, "pbs_rstat"), "-f"]
+    # pbs_rstat has no server option; PBS_SERVER in its environment chooses the server.
     env = {"PBS_SERVER": module.params["server"]} if module.params["server"] else None
-    collected_at = utc_now_iso()
-    try:
-        rc, out, err = run_argv(argv, module.params["timeout"], env_extra=env)
-    except CommandTimeout as exc:
-        module.fail_json(msg=str(exc), rc=None, stderr="", cmd=argv)
-    if rc != 0:
-        module.fail_json(msg="pbs_rstat failed with exit code %d: %s" % (rc, err.splitlines()[-1] if err else "no message"),
-                         rc=rc, stderr=stderr_tail(err), cmd=argv)
+    collected_at, out, err, argv = run_pbs(module, "pbs_rstat", ["-f"], env_extra=env)
     try:
         parsed = parse_rstat(out.decode("utf-8", "replace"), module.params["timezone"])
     except (ValueError, LookupError) as exc:
-        module.fail_json(msg="pbs_rstat output could not be read: %s" % exc, rc=rc, stderr=stderr_tail(err), cmd=argv)
+        module.fail_json(msg="pbs_rstat output could not be read: %s" % exc, rc=0, stderr=stderr_tail(err), cmd=argv)
     module.exit_json(changed=False, collected_at=collected_at, timezone=module.params["timezone"], cmd=argv, **parsed)
 
 

@@ -303,14 +303,11 @@ class Spool(object):
         self.write_atomic(self.last, json.dumps(payload, sort_keys=True))
 
     def last_delivered(self):
-        try:
-            with open(self.last) as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
-            return None
+        return last_delivered(self.root, os.path.basename(self.dir))
 
 
-def last_delivered_readonly(spool_dir, system):
+def last_delivered(spool_dir, system):
+    """The last payload delivered for system, read without creating or locking anything (check mode)."""
     try:
         with open(os.path.join(spool_dir, "last-delivered", system + ".json")) as handle:
             return json.load(handle)
@@ -347,7 +344,7 @@ def run_check_mode(module):
                            json.dumps(p["payload"], indent=2, sort_keys=True) + "\n")
         result["artifact"] = path
     if module._diff:
-        before = last_delivered_readonly(p["spool_dir"], p["system"]) or {}
+        before = last_delivered(p["spool_dir"], p["system"]) or {}
         result["diff"] = dict(before=json.dumps(before, indent=2, sort_keys=True) + "\n",
                               after=json.dumps(p["payload"], indent=2, sort_keys=True) + "\n",
                               before_header="last delivered %s" % before.get("timestamp", "(none)"),

@@ -85,35 +85,45 @@ def stderr_tail(text, limit=2000):
     return "...%s" % text[-limit:]
 
 
-def run_pbs_json(module, name, args, container, server_style):
-    """Run one PBS `-F json` listing and return (collected_at, header, records, report).
+def run_pbs(module, name, args, server_style=None, env_extra=None):
+    """Run one PBS command and return (collected_at, stdout_bytes, stderr_text, argv).
 
-    A listing that exited non-zero or printed nothing is a failed probe, never an empty cluster:
-    PBS prints the JSON header even when nothing matched, and a non-zero exit means the listing
-    may be incomplete.
+    A timeout or a non-zero exit fails the task with the command, exit code and stderr: for a full
+    listing a non-zero exit means the output may be incomplete, so it is never read as the answer.
+    server_style says how the `server` option reaches the command: "option" (-s SERVER),
+    "destination" (@SERVER) or None (the caller passes it another way, e.g. PBS_SERVER).
     """
-    from ansible.module_utils.pbs_json import load_pbs_json
-
-    path = resolve_pbs_command(module, name)
-    argv = [path] + list(args)
+    argv = [resolve_pbs_command(module, name)] + list(args)
     server = module.params.get("server")
-    if server:
+    if server and server_style:
         argv += ["-s", server] if server_style == "option" else ["@" + server]
     collected_at = utc_now_iso()
     try:
-        rc, out, err = run_argv(argv, module.params["timeout"])
+        rc, out, err = run_argv(argv, module.params["timeout"], env_extra=env_extra)
     except CommandTimeout as exc:
         module.fail_json(msg=str(exc), rc=None, stderr="", cmd=argv)
     if rc != 0:
         module.fail_json(msg="%s failed with exit code %d: %s" % (name, rc, err.splitlines()[-1] if err else "no message"),
                          rc=rc, stderr=stderr_tail(err), cmd=argv)
+    return collected_at, out, err, argv
+
+
+def run_pbs_json(module, name, args, container, server_style):
+    """Run one PBS `-F json` listing and return (collected_at, header, records, report, argv).
+
+    PBS prints the JSON header even when nothing matches, so a listing that printed nothing is a
+    failed probe (an overloaded server), never an empty cluster.
+    """
+    from ansible.module_utils.pbs_json import load_pbs_json
+
+    collected_at, out, err, argv = run_pbs(module, name, args, server_style)
     if not out.strip():
         module.fail_json(msg="%s exited 0 but printed nothing; PBS prints a header even when nothing matches, "
-                             "so the server was probably overloaded" % name, rc=rc, stderr=stderr_tail(err), cmd=argv)
+                             "so the server was probably overloaded" % name, rc=0, stderr=stderr_tail(err), cmd=argv)
     try:
         header, records, report = load_pbs_json(out, container)
     except ValueError as exc:
-        module.fail_json(msg="%s output could not be read as PBS JSON: %s" % (name, exc), rc=rc,
+        module.fail_json(msg="%s output could not be read as PBS JSON: %s" % (name, exc), rc=0,
                          stderr=stderr_tail(err), cmd=argv)
     if err:
         report["stderr"] = stderr_tail(err, 500)
